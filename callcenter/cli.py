@@ -46,7 +46,9 @@ def available_commands() -> dict[str, tuple[str, str]]:
     return present
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; only the module of the command named in ``argv`` is imported."""
+    chosen = next((arg for arg in (argv or []) if arg in COMMANDS), None)
     parser = argparse.ArgumentParser(
         prog="callcenter",
         description="Contact-routing server for e-commerce contact centers.",
@@ -56,14 +58,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module_name, text) in available_commands().items():
         command = sub.add_parser(name, help=text, description=text)
-        module = importlib.import_module(module_name)
-        module.add_arguments(command)
-        command.set_defaults(_module=module)
+        if name == chosen:
+            module = importlib.import_module(module_name)
+            module.add_arguments(command)
+            command.set_defaults(_module=module)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         config = load_config(files=args.config)
