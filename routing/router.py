@@ -9,14 +9,15 @@ moment. `next_deadline()` tells the server when to send the next `Tick`.
 Matching rule (DESIGN §3), one for every situation: while some waiting contact
 has an eligible agent, take the lowest-key such contact and offer it to the
 best eligible agent by its queue's strategy. The engine finds those pairs
-through indexes (requirement groups with lazy-deletion heaps, available agents
-by channel and skill) and "dirty" sets: after a change only the agents and
-contacts it touched can form a new pair.
+through indexes (requirement groups with lazy-deletion heaps of waiting
+contacts, each with the pool of agents who could take them now, ordered for the
+strategies; available agents by channel) and "dirty" sets: after a change only
+the agents and contacts it touched can form a new pair.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable
 from heapq import heapify, heappop, heappush
 from typing import Any, cast
@@ -88,7 +89,15 @@ from routing.model import (
 )
 from routing.occupancy import BUSY, IDLE, OTHER, OccupancyLog
 from routing.queries import AgentSnapshot, ContactSnapshot, QueueSnapshot
-from routing.state import PREFERRED, AgentRecord, ContactRecord, Group, HeapEntry, QueueState
+from routing.state import (
+    PREFERRED,
+    AgentEntry,
+    AgentRecord,
+    ContactRecord,
+    Group,
+    HeapEntry,
+    QueueState,
+)
 from routing.transitions import ContactTrigger, PresenceTrigger, contact_next, presence_next
 
 SNAPSHOT_VERSION = 1
@@ -125,7 +134,6 @@ class Router:
         self._groups: dict[tuple[str, Requirements], Group] = {}
         self._group_list: list[Group] = []
         self._pref_heaps: dict[str, list[HeapEntry]] = {}
-        self._avail: dict[str, dict[str, set[AgentRecord]]] = {ch: {} for ch in CHANNELS}
         self._avail_all: dict[str, set[AgentRecord]] = {ch: set() for ch in CHANNELS}
         self._logged_skill: dict[str, set[AgentRecord]] = {}
         self._logged_all: set[AgentRecord] = set()
@@ -410,8 +418,7 @@ class Router:
             self._agents[e.agent_id] = a
         a.skills = skills
         a.capacity = capacity
-        a.groups = {}
-        a.groups_seen = 0
+        a.groups = self._groups_for(a)
         a.presence = presence
         a.reason = e.reason if presence == "not_ready" else ""
         a.pending = None
@@ -449,6 +456,7 @@ class Router:
         self._logged_index(a, False)
         self._emit(PresenceSet(t, a.agent_id, "offline", ""))
         self._agent_changed(a, t)
+        a.groups = {}
 
     def _on_presence_requested(self, e: PresenceRequested, t: float) -> None:
         a = self._agent(e.agent_id)
@@ -483,8 +491,7 @@ class Router:
         self._unindex_agent(a)
         if skills is not None:
             a.skills = skills
-            a.groups = {}
-            a.groups_seen = 0
+            a.groups = self._groups_for(a) if logged_in else {}
         if capacity is not None:
             a.capacity = capacity
         if logged_in:
@@ -937,37 +944,86 @@ class Router:
 
     def _select_agent(self, c: ContactRecord, t: float) -> tuple[AgentRecord | None, int]:
         """The best eligible agent for `c` by its queue's strategy, and how many
-        agents were eligible."""
+        agents were eligible.
+
+        Outside the preferred phase the eligible agents are the pool of the
+        contact's requirement group minus its live exclusions, so the count is
+        a subtraction and longest_idle / most_skilled / round_robin read the
+        best agent off an ordered structure (O(log n)); least_occupied scans the
+        pool unless the longest-idle agent has zero occupancy.
+        """
         channel = c.channel
         pool_all = self._avail_all[channel]
         if not pool_all:
             return None, 0
-        reqs = c.reqs
-        cands: Iterable[AgentRecord]
+        q = self._queues[c.queue]
+        strategy = q.config.strategy
         if c.pref_until is not None:
             agents = self._agents
             cands = [a for p in c.preferred if (a := agents.get(p)) is not None and a in pool_all]
-        elif reqs:
-            by_skill = self._avail[channel]
-            smallest: set[AgentRecord] | None = None
-            for skill, _ in reqs:
-                pool = by_skill.get(skill)
-                if not pool:
+            return _choose(strategy, q.rr_last, c, cands, t, self.config.occupancy_window_s)
+        g = c.heap_group
+        assert g is not None and g is not PREFERRED
+        members = g.members
+        count = len(members)
+        if not count:
+            return None, 0
+        skip: set[str] | None = None
+        excluded = c.excluded
+        if excluded is not None:
+            skip = {aid for aid, until in excluded.items() if until > t}
+            if skip:
+                agents = self._agents
+                count -= sum(1 for aid in skip if agents.get(aid) in members)
+                if not count:
                     return None, 0
-                if smallest is None or len(pool) < len(smallest):
-                    smallest = pool
-            assert smallest is not None
-            cands = smallest
-        else:
-            cands = pool_all
-        q = self._queues[c.queue]
-        return _choose(q.config.strategy, q.rr_last, c, cands, t, self.config.occupancy_window_s)
+            else:
+                skip = None
+        if strategy == "longest_idle":
+            return _heap_best(g.idle_heap(), members, skip, False), count
+        if strategy == "most_skilled":
+            return _heap_best(g.skill_heap(), members, skip, True), count
+        if strategy == "round_robin":
+            ids = g.id_list()
+            rr_last = q.rr_last
+            start = 0 if rr_last is None else bisect_right(ids, rr_last)
+            if start == len(ids):
+                start = 0
+            if skip is None:
+                return self._agents[ids[start]], count
+            # The first id after rr_last that is not excluded, wrapping round.
+            for agent_id in ids[start:]:
+                if agent_id not in skip:
+                    return self._agents[agent_id], count
+            for agent_id in ids[:start]:
+                if agent_id not in skip:
+                    return self._agents[agent_id], count
+            raise AssertionError("count > 0: some pool member is not excluded")
+        # least_occupied: (occupancy, idle_since, id). Occupancy is >= 0, so the
+        # longest-idle eligible agent wins outright when its occupancy is 0.
+        window = self.config.occupancy_window_s
+        best = _heap_best(g.idle_heap(), members, skip, False)
+        assert best is not None
+        best_entry = members[best]
+        best_occupancy = best.occupancy.occupancy(t, window)
+        if best_occupancy <= 0.0:
+            return best, count
+        best_key: tuple[float, float, str] = (best_occupancy, best_entry[0], best_entry[1])
+        for a, entry in members.items():
+            if skip is not None and entry[1] in skip:
+                continue
+            occupancy = a.occupancy.occupancy(t, window)
+            if occupancy > best_occupancy:
+                continue
+            key = (occupancy, entry[0], entry[1])
+            if key < best_key:
+                best, best_key, best_occupancy = a, key, occupancy
+        return best, count
 
     def _lowest_contact_for(self, a: AgentRecord, t: float) -> ContactRecord | None:
         """The lowest-key waiting contact `a` is eligible for, across its queues."""
         if not a.indexed:
             return None
-        self._refresh_agent_groups(a)
         best: ContactRecord | None = None
         for channel in a.indexed:
             for g in a.groups.get(channel, ()):
@@ -1012,14 +1068,14 @@ class Router:
             heappush(heap, entry)
         return found
 
-    def _refresh_agent_groups(self, a: AgentRecord) -> None:
-        groups = self._group_list
-        if a.groups_seen == len(groups):
-            return
-        for g in groups[a.groups_seen :]:
+    def _groups_for(self, a: AgentRecord) -> dict[str, list[Group]]:
+        """The groups `a` holds the requirements of, per channel (at login and
+        on a skill change; a new group adds itself to its agents' lists)."""
+        groups: dict[str, list[Group]] = {}
+        for g in self._group_list:
             if a.has_skills(g.reqs):
-                a.groups.setdefault(g.channel, []).append(g)
-        a.groups_seen = len(groups)
+                groups.setdefault(g.channel, []).append(g)
+        return groups
 
     def _mark_contact(self, c: ContactRecord) -> None:
         self._dirty_contacts.add(c)
@@ -1043,7 +1099,7 @@ class Router:
         if g is None:
             g = Group(c.channel, c.reqs)
             self._groups[gkey] = g
-            self._group_list.append(g)
+            self._add_group(g)
         c.heap_group = g
         g.live += 1
         heappush(g.heap, entry)
@@ -1090,37 +1146,59 @@ class Router:
         return [entry[1] for entry in q.ranks]
 
     def _index_agent(self, a: AgentRecord) -> None:
+        """Bring the agent's index entries up to date: the available agents by
+        channel, and the pools of the groups it is skilled for (membership,
+        and its idle_since on each channel)."""
         new = tuple(ch for ch in CHANNELS if a.can_take(ch))
         old = a.indexed
-        if new == old:
+        entries = a.entries
+        if new != old:
+            for ch in old:
+                if ch not in new:
+                    self._avail_all[ch].discard(a)
+                    del entries[ch]
+                    for g in a.groups.get(ch, ()):
+                        g.remove(a)
+            for ch in new:
+                if ch not in old:
+                    self._avail_all[ch].add(a)
+            a.indexed = new
+        if not new:
             return
-        for ch in old:
-            if ch not in new:
-                self._avail_all[ch].discard(a)
-                by_skill = self._avail[ch]
-                for skill in a.skills:
-                    pool = by_skill.get(skill)
-                    if pool is not None:
-                        pool.discard(a)
+        contacts = a.contacts
         for ch in new:
-            if ch not in old:
-                self._avail_all[ch].add(a)
-                by_skill = self._avail[ch]
-                for skill in a.skills:
-                    pool = by_skill.get(skill)
-                    if pool is None:
-                        pool = by_skill[skill] = set()
-                    pool.add(a)
-        a.indexed = new
+            # idle_since(ch), inlined.
+            idle = a.idle_all if not contacts else a.last_end.get(ch, a.logged_in_at)
+            entry = entries.get(ch)
+            if entry is not None and entry[0] == idle:
+                continue
+            entry = (idle, a.agent_id, a)
+            entries[ch] = entry
+            for g in a.groups.get(ch, ()):
+                g.put(a, entry)
 
     def _unindex_agent(self, a: AgentRecord) -> None:
         for ch in a.indexed:
             self._avail_all[ch].discard(a)
-            for skill in a.skills:
-                pool = self._avail[ch].get(skill)
-                if pool is not None:
-                    pool.discard(a)
+            for g in a.groups.get(ch, ()):
+                g.remove(a)
         a.indexed = ()
+        a.entries.clear()
+
+    def _add_group(self, g: Group) -> None:
+        """A new group: it joins the group lists of the logged-in agents holding
+        its requirements (found among those with its rarest skill), and those
+        in the channel's index form its pool."""
+        self._group_list.append(g)
+        channel = g.channel
+        reqs = g.reqs
+        members = g.members
+        for a in self._logged_candidates(reqs):
+            if a.has_skills(reqs):
+                a.groups.setdefault(channel, []).append(g)
+                entry = a.entries.get(channel)
+                if entry is not None:
+                    members[a] = entry
 
     def _logged_index(self, a: AgentRecord, add: bool) -> None:
         self._staff_version += 1
@@ -1427,8 +1505,6 @@ class Router:
                 load = sum(1 for x in a.contacts.values() if x == ch)
                 assert a.load.get(ch, 0) == load
                 assert (a in self._avail_all[ch]) == a.can_take(ch) == (ch in a.indexed)
-                for skill in a.skills:
-                    assert (a in self._avail[ch].get(skill, set())) == a.can_take(ch)
             exclusive = sum(1 for x in a.contacts.values() if x in EXCLUSIVE_CHANNELS)
             assert a.exclusive_open == exclusive
             if exclusive:
@@ -1436,6 +1512,32 @@ class Router:
             assert (a in self._logged_all) == (a.presence != "offline")
             if a.pending is not None:
                 assert a.contacts and a.presence == "available"
+            assert set(a.entries) == set(a.indexed), (a.agent_id, a.entries, a.indexed)
+            if a.presence != "offline":
+                assert {ch: set(map(id, gs)) for ch, gs in a.groups.items()} == {
+                    ch: set(map(id, gs)) for ch, gs in self._groups_for(a).items()
+                }, a.agent_id
+        for g in self._group_list:
+            members = g.members
+            expected = {
+                a for a in self._agents.values() if a.can_take(g.channel) and a.has_skills(g.reqs)
+            }
+            assert set(members) == expected, (g.channel, g.reqs)
+            for a, entry in members.items():
+                assert entry is a.entries[g.channel]
+                assert entry == (a.idle_since(g.channel), a.agent_id, a)
+            want = sorted(a.agent_id for a in members)
+            if g.by_idle is not None:
+                live = [e for e in g.by_idle if members.get(e[2]) is e]
+                assert sorted(e[1] for e in live) == want
+            if g.by_skill is not None:
+                live_skill = [x for x in g.by_skill if members.get(x[3][2]) is x[3]]
+                assert sorted(x[2] for x in live_skill) == want
+                for x in live_skill:
+                    assert -x[0] == sum(x[3][2].skills[skill] for skill, _ in g.reqs)
+                    assert x[1:3] == x[3][:2]
+            if g.ids is not None:
+                assert g.ids == want
         assert not self._dirty_agents and not self._dirty_contacts
 
 
@@ -1445,6 +1547,41 @@ def _may_take(a: AgentRecord, c: ContactRecord, t: float, preferred: bool) -> bo
     if preferred:
         return c.channel in a.indexed and a.has_skills(c.reqs)
     return True
+
+
+def _heap_best(
+    heap: list[Any], members: dict[AgentRecord, AgentEntry], skip: set[str] | None, wrapped: bool
+) -> AgentRecord | None:
+    """The agent of the lowest live entry of a pool heap whose id is not in
+    `skip`. Stale entries (not the agent's current pool entry) are dropped;
+    entries passed over for `skip` are pushed back. `wrapped`: the heap holds
+    `SkillEntry` tuples (the `AgentEntry` last) rather than `AgentEntry`."""
+    entry: AgentEntry
+    while heap:
+        top = heap[0]
+        entry = top[3] if wrapped else top
+        if members.get(entry[2]) is not entry:
+            heappop(heap)
+            continue
+        if skip is None or entry[1] not in skip:
+            return entry[2]
+        break
+    else:
+        return None
+    popped = []
+    found: AgentRecord | None = None
+    while heap:
+        top = heappop(heap)
+        entry = top[3] if wrapped else top
+        if members.get(entry[2]) is not entry:
+            continue
+        popped.append(top)
+        if entry[1] not in skip:
+            found = entry[2]
+            break
+    for top in popped:
+        heappush(heap, top)
+    return found
 
 
 def strategy_key(

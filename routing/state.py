@@ -7,7 +7,9 @@ must stay under ~1.5 KB).
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections import deque
+from heapq import heapify, heappush
 from typing import Any
 
 from routing.model import (
@@ -28,16 +30,96 @@ from routing.occupancy import OccupancyLog
 HeapEntry = tuple[SortKey, "ContactRecord"]
 
 
-class Group:
-    """Waiting contacts with identical (channel, requirements), a heap on the key."""
+#: An agent's place in the pools of one channel: (idle_since on that channel,
+#: agent id, agent). A new tuple whenever the agent (re)enters the channel's
+#: pools or its idle_since changes; pool heaps drop entries that are no longer
+#: the agent's current one (lazy deletion).
+AgentEntry = tuple[float, str, "AgentRecord"]
+#: most_skilled order: (-sum of levels on the group's skills, idle_since, agent id, entry).
+SkillEntry = tuple[int, float, str, AgentEntry]
 
-    __slots__ = ("channel", "heap", "live", "reqs")
+
+class Group:
+    """Waiting contacts with identical (channel, requirements), a heap on the key,
+    and the pool of agents who could take them now.
+
+    `members` is exactly the set of agents that can take the channel now
+    (`AgentRecord.can_take`) and hold the requirements, each with its current
+    `AgentEntry`; the router keeps it up to date on every agent change. The
+    orders the strategies need are built on first use and kept from then on:
+    `by_idle` (heap on idle_since, id), `by_skill` (heap on -level sum,
+    idle_since, id) and `ids` (sorted agent ids, round robin).
+    """
+
+    __slots__ = ("by_idle", "by_skill", "channel", "heap", "ids", "live", "members", "reqs")
 
     def __init__(self, channel: str, reqs: Requirements) -> None:
         self.channel = channel
         self.reqs = reqs
         self.heap: list[HeapEntry] = []
         self.live = 0
+        self.members: dict[AgentRecord, AgentEntry] = {}
+        self.by_idle: list[AgentEntry] | None = None
+        self.by_skill: list[SkillEntry] | None = None
+        self.ids: list[str] | None = None
+
+    # The pool of agents -------------------------------------------------
+
+    def put(self, a: AgentRecord, entry: AgentEntry) -> None:
+        """`a` is in the pool with `entry` (new member, or its idle_since changed)."""
+        members = self.members
+        previous = members.get(a)
+        if previous is entry:
+            return
+        members[a] = entry
+        by_idle = self.by_idle
+        if by_idle is not None:
+            heappush(by_idle, entry)
+            if len(by_idle) > 2 * len(members) + 32:
+                self.by_idle = None
+                self.idle_heap()
+        by_skill = self.by_skill
+        if by_skill is not None:
+            heappush(by_skill, self._skill_entry(entry))
+            if len(by_skill) > 2 * len(members) + 32:
+                self.by_skill = None
+                self.skill_heap()
+        if previous is None and self.ids is not None:
+            insort(self.ids, a.agent_id)
+
+    def remove(self, a: AgentRecord) -> None:
+        """`a` left the pool (heap entries go stale and are dropped lazily)."""
+        if self.members.pop(a, None) is not None:
+            ids = self.ids
+            if ids is not None:
+                del ids[bisect_left(ids, a.agent_id)]
+
+    def _skill_entry(self, entry: AgentEntry) -> SkillEntry:
+        skills = entry[2].skills
+        total = 0
+        for skill, _ in self.reqs:
+            total += skills[skill]
+        return (-total, entry[0], entry[1], entry)
+
+    def idle_heap(self) -> list[AgentEntry]:
+        heap = self.by_idle
+        if heap is None:
+            heap = self.by_idle = list(self.members.values())
+            heapify(heap)
+        return heap
+
+    def skill_heap(self) -> list[SkillEntry]:
+        heap = self.by_skill
+        if heap is None:
+            heap = self.by_skill = [self._skill_entry(e) for e in self.members.values()]
+            heapify(heap)
+        return heap
+
+    def id_list(self) -> list[str]:
+        ids = self.ids
+        if ids is None:
+            ids = self.ids = sorted(a.agent_id for a in self.members)
+        return ids
 
 
 #: Marks a contact whose live heap entry sits in its preferred agents' heaps.
@@ -127,9 +209,9 @@ class AgentRecord:
         "agent_id",
         "capacity",
         "contacts",
+        "entries",
         "exclusive_open",
         "groups",
-        "groups_seen",
         "idle_all",
         "indexed",
         "last_end",
@@ -162,10 +244,13 @@ class AgentRecord:
         self.occupancy = OccupancyLog()
         #: Channels on which the agent can take a contact now (index membership).
         self.indexed: tuple[str, ...] = ()
-        #: Groups this agent is skilled for, per channel, and how many of the
-        #: router's groups were already checked.
+        #: channel -> the agent's current entry in that channel's group pools
+        #: (exactly the channels in `indexed`).
+        self.entries: dict[str, AgentEntry] = {}
+        #: Groups this agent holds the requirements of, per channel (kept while
+        #: logged in: rebuilt at login and on a skill change, extended as groups
+        #: appear).
         self.groups: dict[str, list[Group]] = {}
-        self.groups_seen = 0
 
     def can_take(self, channel: str) -> bool:
         """Available presence, nothing pending, capacity left, exclusivity respected."""
