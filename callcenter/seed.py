@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
+import contextlib
 import itertools
 import math
 import random
@@ -809,14 +810,19 @@ async def _load(
 
     report(step, 0, total)
     upcoming = asyncio.create_task(asyncio.to_thread(next, chunks, None))
-    while (item := await upcoming) is not None:
-        upcoming = asyncio.create_task(asyncio.to_thread(next, chunks, None))
-        done, rows = item
-        # One transaction per chunk: bounded WAL size, visible progress.
-        async with engine.begin() as connection:
-            for table, table_rows in rows.items():
-                await insert_rows(connection, table, table_rows)
-        report(step, done, total)
+    try:
+        while (item := await upcoming) is not None:
+            upcoming = asyncio.create_task(asyncio.to_thread(next, chunks, None))
+            done, rows = item
+            # One transaction per chunk: bounded WAL size, visible progress.
+            async with engine.begin() as connection:
+                for table, table_rows in rows.items():
+                    await insert_rows(connection, table, table_rows)
+            report(step, done, total)
+    finally:
+        # On failure, let the generating thread finish its chunk before unwinding.
+        with contextlib.suppress(Exception):
+            await upcoming
 
 
 # --------------------------------------------------------------------------- CLI

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -55,11 +57,22 @@ async def drop_pg_schema(schema: str) -> None:
         await engine.dispose()
 
 
+def _run_to_completion(work: Coroutine[Any, Any, None]) -> None:
+    """Run a coroutine from sync code, even when called under a running event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(work)
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, work).result()
+
+
 @pytest.fixture(scope="session")
 def _migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Migrating once and copying the file keeps each SQLite test's set-up cheap.
     path = tmp_path_factory.mktemp("store-template") / "template.db"
-    asyncio.run(upgrade(sqlite_file_url(path)))
+    _run_to_completion(upgrade(sqlite_file_url(path)))
     return path
 
 
