@@ -11,6 +11,24 @@ _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARN
            "error": logging.ERROR}
 
 
+class _StderrLogger:
+    """Writes each line to the *current* ``sys.stderr``.
+
+    Looking the stream up per line (rather than binding it at configuration time)
+    keeps logging working when the stream is swapped, as test runners and daemon
+    wrappers do.
+    """
+
+    def msg(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    log = debug = info = warn = warning = error = critical = exception = fatal = msg
+
+
+def _stderr_logger_factory(*_args: object) -> _StderrLogger:
+    return _StderrLogger()
+
+
 def configure_logging(level: str = "info", *, json: bool = True) -> None:
     """Configure structlog once for the process; log events are names with fields."""
     renderer: structlog.typing.Processor = (
@@ -25,7 +43,7 @@ def configure_logging(level: str = "info", *, json: bool = True) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_stderr_logger_factory,
         cache_logger_on_first_use=False,
     )
 
