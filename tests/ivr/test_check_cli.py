@@ -16,7 +16,7 @@ def test_shipped_flows_check_clean_with_a_one_line_summary(
         capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check-flows", str(FLOWS_DIR)]) == 0
     out = capsys.readouterr().out
-    assert out == f"ok: 3 flow(s) in {FLOWS_DIR} valid (chat_bot, main, survey)\n"
+    assert out == f"ok: 4 flow(s) in {FLOWS_DIR} valid (chat_bot, main, order_line, survey)\n"
 
 
 def test_every_error_is_printed_as_file_line_column_code_message(
@@ -48,7 +48,8 @@ def test_default_path_comes_from_the_configuration(
     config.write_text(f'[ivr]\nflows_dir = "{flows}"\n', encoding="utf-8")
 
     assert main(["--config", str(config), "check-flows"]) == 0
-    assert capsys.readouterr().out.startswith(f"ok: 2 flow(s) in {flows} valid")
+    assert capsys.readouterr().out == (
+        f"ok: 3 flow(s) in {flows} valid (chat_bot, main, order_line)\n")
 
 
 def test_missing_path_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

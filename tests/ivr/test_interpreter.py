@@ -199,7 +199,7 @@ def test_declining_the_callback_keeps_the_caller_in_line(flows: FlowSet) -> None
     assert isinstance(hold, c.PlayPrompt) and hold.prompt == "please_hold"
     [route] = session.handle(e.PromptDone(MONDAY_10, "please_hold"))
     assert isinstance(route, c.RouteToQueue)
-    assert (route.queue, route.required_skills) == ("voice_support", {"complaints": 3})
+    assert (route.queue, route.required_skills) == ("voice_support", {"support": 5})
 
 
 def test_hang_up_mid_flow_is_an_ivr_abandon_with_the_path_so_far(flows: FlowSet) -> None:
