@@ -16,7 +16,7 @@ venv: $(UV)
 
 ## run: the server with a working demo (embedded SQLite, demo CRM data, simulated traffic)
 run: venv
-	$(UV) run --frozen callcenter demo
+	$(UV) run --frozen callcenter demo $(ARGS)
 
 ## test: ruff, mypy, then the whole pytest suite
 test: venv chromium
