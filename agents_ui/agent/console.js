@@ -55,7 +55,8 @@ function normalizeContact(c, extra) {
     text: m.text ?? m.body ?? "",
     subject: m.subject,
     at: m.at,
-    serverId: m.id ?? m.message_id ?? `resumed-${i}`,
+    serverId: m.id ?? m.message_id,
+    localId: `resumed-${i}`,
     status: m.from === "agent" ? "sent" : undefined,
   })) : [];
   return {
@@ -348,7 +349,9 @@ export class AgentConsole {
       from: msg.from === "agent" ? "agent" : msg.from === "system" ? "system" : "customer",
       text: String(msg.text ?? ""),
       at: msg.at,
-      serverId: msg.message_id ?? msg.id ?? `${msg.contact_id}-${msg.seq ?? Date.now()}`,
+      // Only a store id counts as the server's id; the seq only keys the rendering.
+      serverId: msg.message_id ?? msg.id,
+      localId: `${msg.contact_id}-${msg.seq ?? Date.now()}`,
       status: msg.from === "agent" ? "delivered" : undefined,
     };
     this.mergeMessage(contact, message);
@@ -367,8 +370,10 @@ export class AgentConsole {
   mergeMessage(contact, message) {
     const view = this.views.get(contact.id);
     if (message.serverId && contact.messages.some((m) => m.serverId === message.serverId)) return;
-    if (message.from === "agent") {
-      const mine = contact.messages.find((m) => m.from === "agent" && !m.serverId && m.text === message.text && m.status !== "failed");
+    // Our own echo (agent), or the resume history repeating a message we showed before
+    // its server id was known (customer messages pushed live carry no id).
+    if (message.from === "agent" || message.serverId) {
+      const mine = contact.messages.find((m) => m.from === message.from && !m.serverId && m.text === message.text && m.status !== "failed");
       if (mine) {
         mine.serverId = message.serverId;
         if (message.status === "delivered") mine.status = "delivered";

@@ -104,7 +104,10 @@ export class ChatWidget {
   resume(data) {
     if (!this.log) this.buildChat();
     if (Array.isArray(data.messages)) {
-      for (const m of data.messages) this.addMessage({ from: m.from, text: m.text ?? m.body ?? "", at: m.at, serverId: m.id ?? m.message_id, status: "delivered" });
+      for (const m of data.messages) {
+        this.mergeMessage({ from: m.from === "agent" ? "agent" : m.from === "system" ? "system" : "customer",
+          text: String(m.text ?? m.body ?? ""), at: m.at, serverId: m.id ?? m.message_id, status: "delivered" });
+      }
     }
     if (data.state === "connected") this.onJoined(data);
     else if (data.state === "queued" || data.state === "alerting") this.onQueued(data);
@@ -161,6 +164,27 @@ export class ChatWidget {
     }
   }
 
+  /**
+   * A message from the server's history (the auth ack): skip it if shown already. The
+   * server's copy has an id; ours may not (the first message, agent pushes, a send whose
+   * ack was lost), so an unmatched one of ours with the same sender and text takes the id.
+   */
+  mergeMessage(message) {
+    const id = message.serverId;
+    if (id !== undefined && id !== null) {
+      if (this.messages.some((m) => m.serverId === id)) return;
+      const ours = this.messages.find((m) => (m.serverId === undefined || m.serverId === null)
+        && m.from === message.from && m.text === message.text && m.status !== "failed");
+      if (ours) {
+        ours.serverId = id;
+        if (message.at) ours.at = message.at;
+        this.render(ours);
+        return;
+      }
+    }
+    this.addMessage(message);
+  }
+
   addMessage(message) {
     if (message.serverId !== undefined && message.serverId !== null && this.messages.some((m) => m.serverId === message.serverId)) return;
     this.messages.push(message);
@@ -197,6 +221,7 @@ export class ChatWidget {
       const data = await this.transport.request("chat_send", { text });
       if (message.status === "sending") message.status = data.delivered ? "delivered" : "sent";
       if (data.at) message.at = data.at;
+      if (data.id !== undefined && data.id !== null && (message.serverId === undefined || message.serverId === null)) message.serverId = data.id;
     } catch {
       message.status = "failed";
     }

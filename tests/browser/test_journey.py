@@ -82,13 +82,24 @@ async def test_agent_takes_a_key_account_chat_end_to_end(
     await expect(agent_row.locator(".state-word")).to_have_text("Not ready (Login)")
     await expect(agent_row.locator(".aname")).to_have_text("Agent One")
 
-    # A key account's chat arrives while the agent is not ready: the queue count goes up.
-    status, chat = await live.call("POST", "/api/v1/contacts", as_user="integration", json={
-        "channel": "chat", "external_id": "browser-chat-1", "queue": "chat_sales",
-        "customer": {"email": "li.wei@example.com"}, "chat": {"text": FIRST_MESSAGE}})
-    assert status == 202, chat
-    contact_id = chat["contact_id"]
+    # A key account writes in the shop's chat widget while the agent is not ready: the
+    # chat contact arrives over POST /api/v1/chat/sessions and the queue count goes up.
+    visitor = (await open_page(f"{live.base_url}/chat?queue=chat_sales&shop=Demo%20Shop")).page
+    await visitor.get_by_label("Name (optional)").fill("Li Wei")
+    await visitor.get_by_label("Email (optional)").fill("li.wei@example.com")
+    await visitor.get_by_label("Your message").fill(FIRST_MESSAGE)
+    await visitor.get_by_role("button", name="Start chat").click()
+    status_line = visitor.locator(".chat-head .status")
+    await expect(status_line).to_have_text(re.compile(r"^An agent will be with you "))
+    widget_log = visitor.locator(".chat-log")
+    # Once the visitor socket's auth ack (which repeats the chat's history) is in, the
+    # first message still shows once.
+    await visitor.wait_for_function("() => window.visitorClient?.connects === 1")
+    await expect(widget_log.locator(".mine .text")).to_have_text([FIRST_MESSAGE])
     await expect(waiting).to_have_text("1")
+    contact_id = await visitor.evaluate(
+        "JSON.parse(sessionStorage.getItem('callcenter.visitor.chat_sales')).contact_id")
+    assert live.services.runtime.tracker.get(contact_id) is not None
 
     await agent.get_by_label("Change presence").select_option("available")
     offer = agent.locator(".offer-card")
@@ -109,29 +120,70 @@ async def test_agent_takes_a_key_account_chat_end_to_end(
     await expect(agent.locator(".work .state")).to_have_text("Connected")
     await expect(agent_row.locator(".state-word")).to_have_text("Available · on contact")
     await expect(agent_row.locator("td").nth(3)).to_have_text("1 chat")
+    # The visitor sees the agent join (first name only).
+    await expect(status_line).to_have_text("Agent is here to help")
+    await expect(widget_log.locator(".system .text")).to_have_text(["Agent joined the chat"])
+    transcript = agent.locator(".work .transcript")
+    await expect(transcript.locator(".msg.theirs .text")).to_have_text([FIRST_MESSAGE])
+
+    # Visitor -> agent, with the typing indicator on the way.
+    visitor_input = visitor.get_by_label("Your message")
+    typing_in_console = agent.locator(".work .typing")
+    await expect(typing_in_console).to_be_hidden()
+    await visitor_input.press_sequentially("It is the blue vase")
+    await expect(typing_in_console).to_be_visible()
+    await expect(typing_in_console).to_contain_text("Li Wei is typing")
+    await visitor_input.press("Enter")
+    await expect(transcript.locator(".msg.theirs .text")).to_have_text(
+        [FIRST_MESSAGE, "It is the blue vase"])
+    await expect(typing_in_console).to_be_hidden()
+    await expect(widget_log.locator(".mine .meta").last).to_contain_text("Delivered")
+
+    # Agent -> visitor, with the typing indicator on the way.
     composer = agent.get_by_label("Reply to the customer")
+    widget_typing = visitor.locator(".chat-typing")
+    await composer.press_sequentially("Sorry to hear that, Li Wei.")
+    await expect(widget_typing).to_have_text("The agent is typing…")
     await composer.fill("Sorry to hear that, Li Wei. Let me open a complaint for you.")
     await composer.press("Enter")
     await expect(agent.locator(".msg.mine .status").last).to_have_text(" · Sent")
+    await expect(widget_log.locator(".theirs .text")).to_have_text(
+        ["Sorry to hear that, Li Wei. Let me open a complaint for you."])
+    await expect(widget_typing).to_have_text("")
 
-    # The server drops the socket: the console reconnects by itself and keeps the chat.
+    # The server drops the agent's socket: the console reconnects by itself and keeps the chat.
     session = live.services.agents.sessions["agent01"]
     assert session.ws is not None
     connection = agent.locator(".conn")
     await expect(connection).to_have_attribute("data-connects", "1")
+    before_reconnect = await transcript.locator(".msg.theirs .text").all_inner_texts()
+    assert len(before_reconnect) >= 2
     await session.ws.close(code=1011, message=b"test drop")
     await expect(connection).to_have_attribute("data-connects", "2", timeout=10_000)
     await expect(connection).to_have_text("Connected")
     await expect(agent.locator(".banner")).to_be_hidden()
     await expect(agent.locator(".contact-item")).to_have_count(1)
     await expect(agent.locator(".work .state")).to_have_text("Connected")
+    # The auth ack's history after the reconnect repeats nothing already shown.
+    await expect(transcript.locator(".msg.theirs .text")).to_have_count(
+        len(before_reconnect), timeout=5_000)
+    assert await transcript.locator(".msg.theirs .text").all_inner_texts() == before_reconnect
+    # Both ways still work after the reconnect.
+    await visitor_input.fill("Thank you!")
+    await visitor_input.press("Enter")
+    await expect(transcript.locator(".msg.theirs .text").last).to_have_text("Thank you!")
     await composer.fill("Done: complaint opened, a courier picks the parcel up tomorrow.")
     await composer.press("Enter")
     await expect(agent.locator(".msg.mine .status").last).to_have_text(" · Sent")
+    await expect(widget_log.locator(".theirs .text").last).to_have_text(
+        "Done: complaint opened, a courier picks the parcel up tomorrow.")
 
     await agent.locator(".work-title").click()
     await agent.keyboard.press("e")
     await expect(agent.locator(".wrapup")).to_be_visible()
+    # The visitor's widget learns that the chat ended.
+    await expect(status_line).to_have_text("This chat has ended. Thank you!")
+    await expect(visitor_input).to_be_disabled()
     await agent.get_by_label("Disposition").select_option("complaint_logged")
     await agent.get_by_label("Ticket", exact=True).select_option("complaint")
     await agent.get_by_label("Ticket subject").fill("Parcel 10001 damaged in transit")
@@ -150,10 +202,14 @@ async def test_agent_takes_a_key_account_chat_end_to_end(
     assert [leg.agent_id for leg in record.legs] == ["agent01"]
     assert [(t.kind, t.subject, t.priority) for t in tickets] == [
         ("complaint", "Parcel 10001 damaged in transit", "high")]
-    assert [(m.direction, m.body) for m in messages if m.direction == "out"] == [
+    assert [(m.direction, m.body) for m in messages] == [
+        ("in", FIRST_MESSAGE),
+        ("in", "It is the blue vase"),
         ("out", "Sorry to hear that, Li Wei. Let me open a complaint for you."),
+        ("in", "Thank you!"),
         ("out", "Done: complaint opened, a courier picks the parcel up tomorrow.")]
-    # The payload in the customer's message stayed text in every page.
-    for page in (agent, supervisor):
+    # The payload the visitor typed stayed text in every page.
+    await expect(widget_log.locator(".mine .text").first).to_have_text(FIRST_MESSAGE)
+    for page in (agent, supervisor, visitor):
         assert await page.evaluate("window.__xss ?? null") is None
         assert await page.locator("img").count() == 0

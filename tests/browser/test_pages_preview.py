@@ -203,6 +203,28 @@ async def test_resume_after_reconnect_keeps_contacts_and_drops_gone_ones(
     await expect(page.locator(".msg .text").first).to_have_text("Hi, my parcel 10023 is late")
 
 
+async def test_resume_after_reconnect_does_not_repeat_the_customers_messages(
+        open_page: OpenPage, ui_server: str) -> None:
+    page = await boot_agent(open_page, ui_server)
+    await page.evaluate(PUSH, [offer("c-1")])
+    await page.get_by_role("button", name="Accept").first.click()
+    await page.evaluate(PUSH, [{"type": "chat_message", "seq": 2, "contact_id": "c-1",
+                                "from": "customer", "text": "It is the blue one",
+                                "at": "2026-11-23T10:16:00Z"}])
+    theirs = page.locator(".msg.theirs .text")
+    await expect(theirs).to_have_text(["Hi, my parcel 10023 is late", "It is the blue one"])
+    # The server's auth ack after a reconnect: the same two messages, with their store ids.
+    await page.evaluate("""() => window.agentConsole.resume({agent_id: 'a-7012',
+      state: 'available', reason: '', pending: null,
+      contacts: [{contact_id: 'c-1', channel: 'chat', state: 'connected', queue: 'chat_sales',
+                  tier: 'key', messages: [
+        {id: 11, from: 'customer', text: 'Hi, my parcel 10023 is late', at: '2026-11-23T10:15:00Z'},
+        {id: 12, from: 'customer', text: 'It is the blue one', at: '2026-11-23T10:16:00Z'}]}]})""")
+    await expect(page.locator(".contact-item")).to_have_count(1)
+    await expect(theirs).to_have_text(["Hi, my parcel 10023 is late", "It is the blue one"],
+                                      timeout=2_000)
+
+
 BOOT_SUPERVISOR = (JS / "boot_supervisor.js").read_text()
 
 
