@@ -13,15 +13,17 @@ and tenants can each live in their own schema of one database.
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -184,3 +186,30 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 def backend_name(engine: AsyncEngine) -> str:
     """``"sqlite"`` or ``"postgresql"``."""
     return engine.dialect.name
+
+
+_T = TypeVar("_T")
+
+
+async def write_with_retry(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    work: Callable[[AsyncSession], Awaitable[_T]],
+    *,
+    attempts: int = 5,
+) -> _T:
+    """Run ``work`` in one write transaction, again from the start if SQLite says locked.
+
+    A SQLite transaction that read before another connection committed cannot then
+    write (SQLITE_BUSY_SNAPSHOT, "database is locked"), and the busy timeout does not
+    help: only a new transaction does. Writers outside the router task's batches (the
+    IVR's end records, patches) go through here so their rows are never dropped.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            async with sessionmaker.begin() as session:
+                return await work(session)
+        except OperationalError as exc:
+            if attempt == attempts or "database is locked" not in str(exc.orig):
+                raise
+            await asyncio.sleep(0.01 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover

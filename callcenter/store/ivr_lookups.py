@@ -30,6 +30,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callcenter.errors import ValidationFailed
+from callcenter.store.engine import write_with_retry
 from callcenter.store.identities import normalize_identity
 from callcenter.store.interactions import InteractionRecord, write_interactions
 from callcenter.store.models import (
@@ -173,12 +174,14 @@ async def record_ivr_end(sessionmaker: async_sessionmaker[AsyncSession],
                          contact: Mapping[str, Any], record: InteractionRecord) -> bool:
     """Write the contact row (if new) and the record of a call that ended in the IVR,
     in one transaction. Returns False when the contact was recorded before."""
-    async with sessionmaker.begin() as db:
+    async def write(db: AsyncSession) -> bool:
         known = await db.scalar(select(Contact.id).where(Contact.id == contact["id"]))
         if known is None:
             await db.execute(insert(Contact).values(**contact))
         result = await write_interactions(db, [record])
-    return result.written == 1
+        return result.written == 1
+
+    return await write_with_retry(sessionmaker, write)
 
 
 async def patch_ivr_times(sessionmaker: async_sessionmaker[AsyncSession],
@@ -188,7 +191,7 @@ async def patch_ivr_times(sessionmaker: async_sessionmaker[AsyncSession],
     Idempotent: a record that has ``ivr_left_at`` already is left alone. Returns
     whether it changed the record.
     """
-    async with sessionmaker.begin() as db:
+    async def patch(db: AsyncSession) -> bool:
         payload = await db.scalar(select(Contact.payload).where(Contact.id == contact_id))
         ivr = (payload or {}).get("ivr")
         if not isinstance(ivr, dict) or ivr.get("left_at") is None:
@@ -202,7 +205,9 @@ async def patch_ivr_times(sessionmaker: async_sessionmaker[AsyncSession],
         await db.execute(update(Interaction).where(Interaction.id == record.id).values(
             arrived_at=_at(ivr["started_at"]), ivr_left_at=_at(ivr["left_at"]),
             wait_s=max(0.0, float(record.wait_s) - boost)))
-    return True
+        return True
+
+    return await write_with_retry(sessionmaker, patch)
 
 
 async def unpatched_ivr_contacts(sessionmaker: async_sessionmaker[AsyncSession], *,
