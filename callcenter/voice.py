@@ -42,6 +42,7 @@ from callcenter.cti_messages import (
     RouteFailed,
 )
 from callcenter.logs import get_logger
+from callcenter.store.engine import write_with_retry
 from callcenter.store.models import Agent, Contact, Interaction, InteractionLeg, RouterJournal
 from routing.errors import RoutingError
 from routing.events import (
@@ -301,12 +302,14 @@ def transferred_intent(contact_id: str, event: CallTransferred,
 async def save_hold(sessionmaker: async_sessionmaker[AsyncSession], contact_id: str,
                     call: VoiceCall) -> None:
     """Make the call's hold state durable on its contact row (``payload["voice"]``)."""
-    async with sessionmaker.begin() as db:
+    async def save(db: AsyncSession) -> None:
         payload = await db.scalar(select(Contact.payload).where(Contact.id == contact_id))
         if payload is None:
             return
         await db.execute(update(Contact).where(Contact.id == contact_id)
                          .values(payload={**payload, "voice": call.hold_state()}))
+
+    await write_with_retry(sessionmaker, save)
 
 
 async def load_hold(sessionmaker: async_sessionmaker[AsyncSession],
@@ -343,7 +346,8 @@ async def record_hold(sessionmaker: async_sessionmaker[AsyncSession], contact_id
     """
     if not any(v > 0 for v in hold_by_leg.values()):
         return False
-    async with sessionmaker.begin() as db:
+
+    async def apply(db: AsyncSession) -> bool:
         record = await db.scalar(select(Interaction).where(Interaction.contact_id == contact_id))
         if record is None or record.hold_s > 0:
             return False
@@ -361,7 +365,9 @@ async def record_hold(sessionmaker: async_sessionmaker[AsyncSession], contact_id
             return False
         record.hold_s = total
         record.talk_s = max(0.0, record.talk_s - total)
-    return True
+        return True
+
+    return await write_with_retry(sessionmaker, apply)
 
 
 async def applied_cti_events(sessionmaker: async_sessionmaker[AsyncSession], *,
