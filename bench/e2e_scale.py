@@ -58,7 +58,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from server_e2e import cpu_seconds, percentile, rss_mb, thread_cpu_seconds  # noqa: E402
+from server_e2e import (  # noqa: E402
+    cpu_seconds,
+    login,
+    percentile,
+    phase,
+    rss_mb,
+    thread_cpu_seconds,
+    wait_ready,
+)
 
 PASSWORD = "bench"
 QUEUES = {"voice": "scale_voice", "chat": "scale_chat", "email": "scale_email"}
@@ -145,17 +153,6 @@ async def prepare_store(url: str, agents: int,
         await engine.dispose()
 
 
-async def login(http: aiohttp.ClientSession, base: str, username: str) -> str:
-    for _ in range(100):
-        with contextlib.suppress(aiohttp.ClientError):
-            async with http.post(f"{base}/api/v1/auth/login",
-                                 json={"username": username, "password": PASSWORD}) as r:
-                if r.status == 200:
-                    return str((await r.json())["token"])
-        await asyncio.sleep(0.3)
-    raise RuntimeError(f"cannot log in {username}")
-
-
 # --------------------------------------------------------------------------- bots
 
 
@@ -229,7 +226,7 @@ async def run_bots(base: str, agents: int, handle_s: float, out: Path) -> None:
     async with aiohttp.ClientSession() as http:
         async def one(i: int) -> str:
             async with sem:
-                return await login(http, base, f"bot{i:04d}")
+                return await login(http, base, f"bot{i:04d}", attempts=100, delay_s=0.3)
         tokens = await asyncio.gather(*(one(i) for i in range(agents)))
     readies = [asyncio.Event() for _ in tokens]
     tasks = []
@@ -290,7 +287,8 @@ async def run_traffic(args: argparse.Namespace) -> None:
                                      timeout=aiohttp.ClientTimeout(total=60)) as http, \
             PbxSimulator(settings, mqtt_host="127.0.0.1", mqtt_port=args.mqtt_port,
                          prefix=args.prefix, pbx=PBX) as pbx:
-        token = await login(http, args.base, "bench-integration")
+        token = await login(http, args.base, "bench-integration", attempts=100,
+                            delay_s=0.3)
         headers = {"Authorization": f"Bearer {token}"}
 
         async def post(n: int, channel: str, cust: int) -> None:
@@ -430,23 +428,6 @@ def machine_busy() -> tuple[float, float]:
     return sum(fields) - idle, sum(fields)
 
 
-def _phase(name: str, t0: float) -> None:
-    print(f"[{time.monotonic() - t0:7.1f}s] {name}", file=sys.stderr, flush=True)
-
-
-async def _wait_ready(base: str, server: subprocess.Popen[bytes]) -> None:
-    async with aiohttp.ClientSession() as http:
-        for _ in range(1200):
-            if server.poll() is not None:
-                raise RuntimeError("the server exited during start-up")
-            with contextlib.suppress(aiohttp.ClientError, OSError):
-                async with http.get(f"{base}/readyz") as response:
-                    if response.status == 200:
-                        return
-            await asyncio.sleep(0.1)
-    raise RuntimeError("the server did not get ready")
-
-
 def store_url(args: argparse.Namespace, tmp: Path) -> str:
     if args.store_url:
         return str(args.store_url)
@@ -472,7 +453,7 @@ def run_main(args: argparse.Namespace) -> dict[str, Any]:
     url = store_url(args, tmp)
     asyncio.run(prepare_store(url, args.agents,
                               (args.voice_share, args.chat_share, args.email_share)))
-    _phase("store ready", t0)
+    phase("store ready", t0)
     rates = [float(r) for r in args.rates.split(",")] if args.rates else [args.rate]
     runs: list[dict[str, Any]] = []
     with private_broker(tmp) as (mqtt_port, _):
@@ -491,8 +472,8 @@ def run_main(args: argparse.Namespace) -> dict[str, Any]:
         me = [sys.executable, str(Path(__file__).resolve()), "--base", base]
         bots = None
         try:
-            asyncio.run(_wait_ready(base, server))
-            _phase("server ready", t0)
+            asyncio.run(wait_ready(base, server, timeout_s=120.0))
+            phase("server ready", t0)
             bots = subprocess.Popen([*me, "--role", "bots", "--agents", str(args.agents),
                                      "--handle-s", "2", "--out", str(tmp / "bots.json")],
                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -501,7 +482,7 @@ def run_main(args: argparse.Namespace) -> dict[str, Any]:
             if not line.startswith("ready"):
                 raise RuntimeError("the bot process died")
             logged_in = int(line.split()[1])
-            _phase(f"bots ready ({logged_in})", t0)
+            phase(f"bots ready ({logged_in})", t0)
             for step, rate in enumerate(rates):
                 handle = args.handle_s or round(args.load * args.agents / rate, 3)
                 _ask(bots, f"handle {handle}")
@@ -526,7 +507,7 @@ def run_main(args: argparse.Namespace) -> dict[str, Any]:
                 if traffic_proc.returncode != 0:
                     raise RuntimeError("the traffic process failed")
                 traffic = json.loads(out.read_text())
-                _phase(f"rate {rate}: arrivals done", t0)
+                phase(f"rate {rate}: arrivals done", t0)
                 http_ids = [r["contact_id"] for r in traffic["replies"].values()]
                 deadline = time.monotonic() + 30 + 10 * handle
                 while True:
@@ -553,7 +534,7 @@ def run_main(args: argparse.Namespace) -> dict[str, Any]:
                 runs.append(analyse(rate, handle, args, traffic, figs, botdata, ids,
                                     unfinished, cpu, wall, rss, rss_peak,
                                     {k: round(th1[k] - th0[k], 2) for k in th1}, loadgen))
-                _phase(f"rate {rate}: p99 {runs[-1]['arrival_to_offer_ms']['p99']}", t0)
+                phase(f"rate {rate}: p99 {runs[-1]['arrival_to_offer_ms']['p99']}", t0)
             assert bots.stdin is not None
             bots.stdin.write("stop\n")
             bots.stdin.flush()

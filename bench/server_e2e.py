@@ -85,13 +85,16 @@ async def prepare_store(url: str, agents: int, capacity: int) -> None:
         await engine.dispose()
 
 
-async def login(http: aiohttp.ClientSession, base: str, username: str) -> str:
-    for _ in range(50):
-        async with http.post(f"{base}/api/v1/auth/login",
-                             json={"username": username, "password": PASSWORD}) as response:
-            if response.status == 200:
-                return str((await response.json())["token"])
-        await asyncio.sleep(0.2)
+async def login(http: aiohttp.ClientSession, base: str, username: str, *,
+                attempts: int = 50, delay_s: float = 0.2) -> str:
+    """A bench login's token, retried while the server is busy starting up."""
+    for _ in range(attempts):
+        with contextlib.suppress(aiohttp.ClientError):
+            async with http.post(f"{base}/api/v1/auth/login",
+                                 json={"username": username, "password": PASSWORD}) as response:
+                if response.status == 200:
+                    return str((await response.json())["token"])
+        await asyncio.sleep(delay_s)
     raise RuntimeError(f"cannot log in {username}")
 
 
@@ -308,7 +311,7 @@ def main() -> None:
     print(json.dumps(result, indent=2))
 
 
-def _phase(name: str, started: float) -> None:
+def phase(name: str, started: float) -> None:
     print(f"[{time.monotonic() - started:7.1f}s] {name}", file=sys.stderr, flush=True)
 
 
@@ -320,7 +323,7 @@ def run_main(args: argparse.Namespace) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
     url = args.store_url or f"sqlite+aiosqlite:///{tmp / 'store.db'}"
     asyncio.run(prepare_store(url, args.agents, args.capacity))
-    _phase("store ready", t0)
+    phase("store ready", t0)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CALLCENTER_")}
@@ -334,8 +337,8 @@ def run_main(args: argparse.Namespace) -> dict[str, Any]:
                               stdout=server_log, stderr=subprocess.STDOUT)
     me = [sys.executable, str(Path(__file__).resolve()), "--base", base]
     try:
-        asyncio.run(_wait_ready(base, server))
-        _phase("server ready", t0)
+        asyncio.run(wait_ready(base, server))
+        phase("server ready", t0)
         bots = subprocess.Popen([*me, "--role", "bots", "--agents", str(args.agents),
                                  "--handle-s", str(args.handle_s), "--out",
                                  str(tmp / "bots.json")],
@@ -343,7 +346,7 @@ def run_main(args: argparse.Namespace) -> dict[str, Any]:
         assert bots.stdin is not None and bots.stdout is not None
         if bots.stdout.readline().strip() != "ready":
             raise RuntimeError("the bot process died")
-        _phase("bots ready", t0)
+        phase("bots ready", t0)
         cpu_before, wall_before = cpu_seconds(server.pid), time.monotonic()
         threads_before = thread_cpu_seconds(server.pid)
         poster = subprocess.run([*me, "--role", "poster", "--rate", str(args.rate),
@@ -353,12 +356,12 @@ def run_main(args: argparse.Namespace) -> dict[str, Any]:
         posted = json.loads((tmp / "poster.json").read_text())
         contact_ids = [r["contact_id"] for r in posted["replies"].values()]
         deadline = time.monotonic() + 30 + args.handle_s * 10
-        _phase("contacts posted", t0)
+        phase("contacts posted", t0)
         figures = asyncio.run(store_figures(url, contact_ids))
         while figures["unfinished"] and time.monotonic() < deadline:
             time.sleep(1.0)
             figures = asyncio.run(store_figures(url, contact_ids))
-        _phase(f"drained ({len(figures['unfinished'])} unfinished)", t0)
+        phase(f"drained ({len(figures['unfinished'])} unfinished)", t0)
         cpu = cpu_seconds(server.pid) - cpu_before
         threads_after = thread_cpu_seconds(server.pid)
         by_thread = {k: round(threads_after[k] - threads_before[k], 2) for k in threads_after}
@@ -427,9 +430,11 @@ def run_main(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-async def _wait_ready(base: str, server: subprocess.Popen[bytes]) -> None:
+async def wait_ready(base: str, server: subprocess.Popen[bytes], *,
+                     timeout_s: float = 60.0) -> None:
+    """Until ``/readyz`` answers 200 (the server process must stay alive meanwhile)."""
     async with aiohttp.ClientSession() as http:
-        for _ in range(600):
+        for _ in range(int(timeout_s / 0.1)):
             if server.poll() is not None:
                 raise RuntimeError("the server exited during start-up")
             with contextlib.suppress(aiohttp.ClientError, OSError):
